@@ -147,8 +147,8 @@ split:
 
 # Every feature declares when it is known: schedule (when the timetable is published),
 # prediction_time (observed before scheduled departure minus the horizon), departure or arrival.
+# The month is no feature: the split is by month, so the test and scored months are never seen in training.
 features:
-  - {name: month, kind: categorical, known: schedule}
   - {name: day_of_week, kind: categorical, known: schedule}
   - {name: sched_dep_hour, kind: numeric, known: schedule}
   - {name: carrier, kind: categorical, known: schedule}
@@ -430,6 +430,8 @@ def hash_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
+_UMASK = os.umask(0o022); os.umask(_UMASK)
+
 def write_atomic(path: str | os.PathLike, write) -> Path:
     "Call `write(tmp_path)` on a temporary path beside `path`, then rename it into place."
     path = Path(path)
@@ -438,6 +440,7 @@ def write_atomic(path: str | os.PathLike, write) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; give them the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -523,7 +526,7 @@ class Stage:
         "A path for a file the stage report links to, such as a profile; copied next to the report."
         return self.path("report", name)
 
-    def commit(self) -> Path:
+    def commit(self) -> None:
         "Record outputs with hashes and move this stage's folder into place atomically."
         outputs = {str(p.relative_to(self.dir)): {"bytes": p.stat().st_size, "sha256": hash_file(p)}
                    for p in sorted(self.dir.rglob("*")) if p.is_file()}
@@ -538,7 +541,6 @@ class Stage:
         if old.exists(): shutil.rmtree(old)
         self.dir = self.final
         self.log.info("stage %s committed to %s", self.name, self.final)
-        return self.final
 
 def open_stage(
     name: str,  # one of `STAGES`

@@ -13,6 +13,7 @@ import html
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,9 @@ from .core import (DEFAULT_CONFIG_YAML, STAGES, E2edsError, ParameterError, Stag
 log = get_logger("pipeline")
 
 # %% auto #0
-__all__ = ['log', 'RESERVED', 'notebooks_dir', 'stage_notebook', 'notebook_parameters', 'parse_parameters', 'check_parameters',
-           'render_report', 'package_versions', 'code_version', 'StageResult', 'Run', 'run_pipeline', 'build_dashboard',
-           'main']
+__all__ = ['log', 'RESERVED', 'notebooks_dir', 'stage_notebook', 'notebook_parameters', 'batch_notebook', 'parse_parameters',
+           'check_parameters', 'render_report', 'package_versions', 'code_version', 'StageResult', 'Run',
+           'run_pipeline', 'build_dashboard', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #8f0575f3
 def notebooks_dir() -> Path:
@@ -57,6 +58,17 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     return {name: dict(p) for name, p in pm.inspect_notebook(str(path)).items()}
 
 # %% ../nbs/09_pipeline.ipynb #5da7259c
+_KEEP = re.compile(r"^#\|\s*(export|exports|exporti|default_exp|run)\b", re.M)
+
+def batch_notebook(path: Path):
+    "The notebook at `path` without its example cells: markdown, exported code and the run part."
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or _KEEP.search(c.source)
+                or "parameters" in c.metadata.get("tags", [])]
+    return nb
+
+# %% ../nbs/09_pipeline.ipynb #85dfb9f1
 def parse_parameters(pairs: list[str] | None) -> dict:
     "Parse `NAME=VALUE` strings; values are YAML scalars."
     out = {}
@@ -100,7 +112,7 @@ def check_parameters(
             routed[stage][name] = value
     return routed
 
-# %% ../nbs/09_pipeline.ipynb #85dfb9f1
+# %% ../nbs/09_pipeline.ipynb #c3def48d
 _EXPORTER = None
 
 def _report_cells(nb):
@@ -130,7 +142,7 @@ def render_report(
         body = body.replace("<main>", f"<main>{heading}", 1) if "<main>" in body else body.replace("<body", f"{heading}<body", 1)
     return write_atomic(dest, lambda p: p.write_text(body, encoding="utf-8"))
 
-# %% ../nbs/09_pipeline.ipynb #c3def48d
+# %% ../nbs/09_pipeline.ipynb #ef4f81ad
 _PACKAGES = ["e2eds", "pandas", "numpy", "scikit-learn", "statsmodels", "scipy", "mlflow", "papermill",
              "nbdev", "pyarrow", "SQLAlchemy", "fg-data-profiling", "seaborn", "matplotlib"]
 
@@ -155,7 +167,7 @@ def code_version() -> dict:
         commit, dirty = None, None
     return {"e2eds": e2eds.__version__, "git_commit": commit, "git_dirty": dirty}
 
-# %% ../nbs/09_pipeline.ipynb #ef4f81ad
+# %% ../nbs/09_pipeline.ipynb #b1d5d0ad
 @dataclass
 class StageResult:
     "How one stage of a run went."
@@ -185,14 +197,27 @@ def _failed_cell(nb) -> tuple[int | None, str]:
             return i, first.strip()[:80]
     return None, ""
 
-def _kernel_manager_class():
-    # IPC sockets: no unencrypted-TCP warning from each kernel, nothing listening on a port
+def _kernel_manager_class(log_path: Path):
+    "A kernel manager on IPC sockets whose kernel writes its own log to `log_path`, not to our console."
     from jupyter_client.manager import AsyncKernelManager
-    class IPCKernelManager(AsyncKernelManager):
+
+    class StageKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
             super().__init__(**kw)
-            self.transport = "ipc"
-    return IPCKernelManager
+            self.transport = "ipc"  # nothing listens on a port; no warning about unencrypted TCP
+
+        async def start_kernel(self, **kw):
+            self._log = open(log_path, "ab")
+            kw.setdefault("stdout", self._log)
+            kw.setdefault("stderr", self._log)
+            return await super().start_kernel(**kw)
+
+        async def shutdown_kernel(self, *args, **kw):
+            try:
+                return await super().shutdown_kernel(*args, **kw)
+            finally:
+                if getattr(self, "_log", None): self._log.close()
+    return StageKernelManager
 
 def _source_inputs(cfg) -> dict:
     "Hashes of the source files a run reads (directories hashed file by file)."
@@ -268,7 +293,6 @@ def run_pipeline(
     versions["python"] = platform.python_version()
     _write_manifest(run, cfg, routed, started, versions)
     reports = ws.reports / run.run_id
-    kernel_manager = _kernel_manager_class()
     log.info("run %s: %d stages into %s", run.run_id, len(stages), run_dir)
 
     for i, res in enumerate(run.stages, 1):
@@ -280,9 +304,9 @@ def run_pipeline(
         t0 = time.perf_counter()
         failure = None
         try:
-            pm.execute_notebook(str(src), str(out), parameters={"config_path": cfg.path, "run_dir": str(run_dir), **routed[res.stage]},
+            pm.execute_notebook(batch_notebook(src), str(out), parameters={"config_path": cfg.path, "run_dir": str(run_dir), **routed[res.stage]},
                                 kernel_name="python3", cwd=str(ws.root if cfg.path is None else Path.cwd()),
-                                progress_bar=False, kernel_manager_class=kernel_manager)
+                                progress_bar=False, kernel_manager_class=_kernel_manager_class(out.with_suffix(".kernel.log")))
         except pm.PapermillExecutionError as e:
             failure = e
         t1 = time.perf_counter()
@@ -331,7 +355,7 @@ def run_pipeline(
     log.info("run %s finished in %.1f s; reports in %s, dashboard %s", run.run_id, run.seconds, reports, index)
     return run
 
-# %% ../nbs/09_pipeline.ipynb #adbd084d
+# %% ../nbs/09_pipeline.ipynb #fe1cd854
 _HEADLINES = [  # (stage, headline key, label, format)
     ("collect", "rows_flights", "flights", "{:,}"),
     ("validate", "quarantined", "quarantined", "{:,}"),
@@ -401,7 +425,7 @@ def build_dashboard(ws: Workspace) -> Path:
             + "</body></html>")
     return write_atomic(ws.reports / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
 
-# %% ../nbs/09_pipeline.ipynb #fe1cd854
+# %% ../nbs/09_pipeline.ipynb #2704714f
 _EPILOG = """examples:
   e2eds run                                  the whole lifecycle on the embedded flights data
   e2eds run --config project.yaml            the whole lifecycle of your project
