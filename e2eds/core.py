@@ -53,6 +53,8 @@ class StageError(E2edsError):
     "A stage cannot start or finish: its inputs are missing or it failed."
 
 # %% ../nbs/00_core.ipynb #8aa2ebc0
+logging.getLogger("e2eds").addHandler(logging.NullHandler())  # a library leaves output to its user
+
 def get_logger(name: str) -> logging.Logger:
     "The logger of module `name`, a child of the `e2eds` logger."
     return logging.getLogger(name if name.startswith("e2eds") else f"e2eds.{name}")
@@ -561,6 +563,8 @@ def open_stage(
 # %% ../nbs/00_core.ipynb #9e618dbb
 def setup_mlflow(cfg: Config, experiment: str | None = None):
     "Point MLflow at the workspace's store and select the project's experiment; returns `mlflow`."
+    import warnings
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when a kernel has no widgets
     import mlflow
     ws = Workspace(cfg)
     ws.mlflow_dir.mkdir(parents=True, exist_ok=True)

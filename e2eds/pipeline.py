@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import asyncio
 import base64
 import datetime as dt
 import difflib
@@ -17,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +35,8 @@ log = get_logger("pipeline")
 
 # %% auto #0
 __all__ = ['log', 'RESERVED', 'notebooks_dir', 'stage_notebook', 'notebook_parameters', 'batch_notebook', 'parse_parameters',
-           'check_parameters', 'render_report', 'package_versions', 'code_version', 'StageResult', 'Run',
-           'run_pipeline', 'build_dashboard', 'main']
+           'parameter_type', 'check_parameters', 'render_report', 'package_versions', 'code_version', 'StageResult',
+           'Run', 'run_pipeline', 'build_dashboard', 'main']
 
 # %% ../nbs/09_pipeline.ipynb #8f0575f3
 def notebooks_dir() -> Path:
@@ -82,7 +85,14 @@ def parse_parameters(pairs: list[str] | None) -> dict:
             raise ParameterError(f"parameter {name!r}: cannot read value {value!r}: {e}") from e
     return out
 
-_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "dict": (dict,)}
+
+def parameter_type(spec: dict) -> str:
+    "The type a parameter expects: its annotation, else the type of its default value."
+    kind = spec.get("inferred_type_name") or "None"
+    if kind != "None": return kind
+    try: return type(ast.literal_eval(spec.get("default", "None"))).__name__
+    except (ValueError, SyntaxError): return "None"
 
 def check_parameters(
     params: dict,  # parameters given by the user
@@ -103,7 +113,7 @@ def check_parameters(
                                  f"Known parameters: {', '.join(known) or 'none'}.")
         for stage in owners:
             spec = declared[stage][name]
-            kind = spec.get("inferred_type_name", "None")
+            kind = parameter_type(spec)
             allowed = _TYPES.get(kind)
             if allowed and (not isinstance(value, allowed) or (kind != "bool" and isinstance(value, bool))):
                 raise ParameterError(
@@ -175,7 +185,8 @@ class StageResult:
     status: str = "pending"
     seconds: float = 0.0  # wall time of the stage, report included
     work_seconds: float = 0.0  # time inside the notebook's cells
-    kernel_seconds: float = 0.0  # kernel start, parameter injection and notebook I/O
+    kernel_seconds: float = 0.0  # waiting for the kernel, parameter injection and notebook I/O
+    kernel_start_seconds: float = 0.0  # starting the kernel and importing the stage's module, in the background
     render_seconds: float = 0.0
     notebook: str | None = None
     report: str | None = None
@@ -218,6 +229,57 @@ def _kernel_manager_class(log_path: Path):
             finally:
                 if getattr(self, "_log", None): self._log.close()
     return StageKernelManager
+
+class _KernelStarter:
+    "Start a stage's kernel and import its module in the background, while the stage before it runs."
+    def __init__(self, stage: str, log_path: Path, cwd: str):
+        self.km = _kernel_manager_class(log_path)(kernel_name="python3")
+        self.error, self.seconds = None, 0.0
+        self._thread = threading.Thread(target=self._start, args=(stage, cwd), daemon=True)
+        self._thread.start()
+
+    def _start(self, stage, cwd):
+        t = time.perf_counter()
+        try: asyncio.run(self._astart(stage, cwd))
+        except Exception as e: self.error = e
+        self.seconds = time.perf_counter() - t
+
+    async def _astart(self, stage, cwd):
+        await self.km.start_kernel(cwd=cwd)
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            # silent: no execution count, no output; the notebook's own imports then find the modules loaded
+            msg_id = kc.execute(f"import e2eds.{stage}", silent=True, store_history=False)
+            while (reply := await kc.get_shell_msg(timeout=300))["parent_header"].get("msg_id") != msg_id: pass
+        finally:
+            kc.stop_channels()
+
+    def kernel(self):
+        "The started kernel's manager; None when the start failed (Papermill then starts one itself)."
+        self._thread.join()
+        if self.error is not None:
+            log.debug("background kernel start failed: %s", self.error)
+            self.shutdown()
+            return None
+        return self.km
+
+    def shutdown(self):
+        "Stop the kernel without waiting for it."
+        def stop():
+            try: asyncio.run(self.km.shutdown_kernel(now=True))
+            except Exception: pass
+        threading.Thread(target=stop, daemon=True).start()
+
+def _log_alerts(stage_dir: Path, ws: Workspace):
+    "Show on the console the alerts a stage raised inside its kernel."
+    path = stage_dir / "alerts.json"
+    alerts = read_json(path) if path.is_file() else []
+    for a in alerts:
+        log.warning("alert %s: %s", a.get("kind", ""), a.get("message", a))
+    if alerts:
+        log.warning("%d alerts, appended to %s", len(alerts), ws.alerts_log)
 
 def _source_inputs(cfg) -> dict:
     "Hashes of the source files a run reads (directories hashed file by file)."
@@ -294,6 +356,10 @@ def run_pipeline(
     _write_manifest(run, cfg, routed, started, versions)
     reports = ws.reports / run.run_id
     log.info("run %s: %d stages into %s", run.run_id, len(stages), run_dir)
+    cwd = str(ws.root if cfg.path is None else Path.cwd())
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    kernel_log = lambda stage: run_dir / "notebooks" / f"{stage_notebook(stage, nbs).stem}.kernel.log"
+    starter = _KernelStarter(stages[0], kernel_log(stages[0]), cwd)
 
     for i, res in enumerate(run.stages, 1):
         src = stage_notebook(res.stage, nbs)
@@ -302,13 +368,24 @@ def run_pipeline(
         res.notebook, res.status = str(out), "running"
         log.info("[%d/%d] %s ...", i, len(stages), res.stage)
         t0 = time.perf_counter()
+        current, km = starter, starter.kernel()
+        res.kernel_start_seconds = round(current.seconds, 2)
+        if i < len(stages):  # the next stage's kernel starts while this one works
+            nxt = run.stages[i].stage
+            starter = _KernelStarter(nxt, kernel_log(nxt), cwd)
         failure = None
         try:
             pm.execute_notebook(batch_notebook(src), str(out), parameters={"config_path": cfg.path, "run_dir": str(run_dir), **routed[res.stage]},
-                                kernel_name="python3", cwd=str(ws.root if cfg.path is None else Path.cwd()),
-                                progress_bar=False, kernel_manager_class=_kernel_manager_class(out.with_suffix(".kernel.log")))
+                                kernel_name="python3", cwd=cwd, progress_bar=False, km=km,
+                                kernel_manager_class=_kernel_manager_class(kernel_log(res.stage)),
+                                request_save_on_cell_execute=False)
         except pm.PapermillExecutionError as e:
             failure = e
+        except BaseException:
+            if i < len(stages): starter.shutdown()
+            raise
+        finally:
+            if km is not None: current.shutdown()
         t1 = time.perf_counter()
         executed = nbformat.read(str(out), as_version=4)
         res.work_seconds = round(_cell_seconds(executed), 2)
@@ -337,6 +414,7 @@ def run_pipeline(
             _write_manifest(run, cfg, routed, started, versions)
             build_dashboard(ws)
             if on_stage: on_stage(res)
+            if i < len(stages): starter.shutdown()
             rest = " ".join(s.stage for s in run.stages[i - 1:])
             raise StageError(
                 f"stage {res.stage!r} failed in notebook {src.name}, {where}:\n  {what}\n"
@@ -345,6 +423,7 @@ def run_pipeline(
                 f"e2eds run --run-id {run.run_id} --stages {rest}") from failure
         res.status = "ok"
         _write_manifest(run, cfg, routed, started, versions)
+        _log_alerts(stage_dir, ws)
         log.info("[%d/%d] %s done in %.1f s (work %.1f s, kernel %.1f s, report %.1f s)", i, len(stages),
                  res.stage, res.seconds, res.work_seconds, res.kernel_seconds, res.render_seconds)
         if on_stage: on_stage(res)
@@ -365,7 +444,7 @@ _HEADLINES = [  # (stage, headline key, label, format)
     ("evaluate", "test_roc_auc", "test ROC AUC", "{:.3f}"),
     ("evaluate", "test_pr_auc", "test PR AUC", "{:.3f}"),
     ("evaluate", "cost_per_1000", "cost / 1,000 flights", "${:,.0f}"),
-    ("evaluate", "gate_passed", "gate", "{}"),
+    ("evaluate", "gate_passed", "gate", "passed|failed"),
     ("deploy", "champion_version", "champion", "v{}"),
     ("monitor", "alerts", "alerts", "{}"),
 ]
@@ -379,6 +458,8 @@ th,td{border-bottom:1px solid #ddd;padding:.4rem .5rem;text-align:left;vertical-
 figcaption{color:#555;font-size:.9rem}.num{text-align:right;font-variant-numeric:tabular-nums}"""
 
 def _fmt(value, fmt):
+    if value is None: return "none"
+    if isinstance(value, bool) and "|" in fmt: return fmt.split("|")[0 if value else 1]
     try: return fmt.format(value)
     except (ValueError, TypeError): return html.escape(str(value))
 
@@ -477,7 +558,7 @@ def _cmd_params(args) -> int:
         ps = {n: p for n, p in notebook_parameters(stage_notebook(s, nbs)).items() if n not in RESERVED}
         print(f"{s}:" + ("" if ps else " (no parameters)"))
         for n, p in ps.items():
-            print(f"  {n} ({p.get('inferred_type_name')}, default {p.get('default')}): {p.get('help') or ''}")
+            print(f"  {n} ({parameter_type(p)}, default {p.get('default')}): {p.get('help') or ''}")
     return 0
 
 def main(argv: list[str] | None = None) -> int:
