@@ -298,11 +298,20 @@ class Run:
     stages: list[StageResult]
     manifest_path: Path
     status: str = "running"
+    prior: dict | None = None  # the manifest of the run this one continues
 
     @property
     def seconds(self) -> float: return sum(s.seconds for s in self.stages)
 
 def _write_manifest(run: Run, cfg, params: dict, started: dt.datetime, versions: dict):
+    # a continued run keeps the record of the stages it does not run again, and its earlier attempts
+    prior = run.prior or {}
+    ran = {s.stage: {k: v for k, v in s.__dict__.items() if k != "stage"} | {"overhead_seconds": s.overhead_seconds}
+           for s in run.stages}
+    stages = {name: ran.get(name, prior.get("stages", {}).get(name)) for name in STAGES
+              if name in ran or name in prior.get("stages", {})}
+    history = prior.get("history", []) + ([{k: prior.get(k) for k in ("started", "finished", "status", "parameters")}
+                                           | {"stages": list(prior.get("stages", {}))}] if prior else [])
     write_json({
         "run_id": run.run_id, "status": run.status, "started": started,
         "finished": dt.datetime.now(dt.timezone.utc) if run.status != "running" else None,
@@ -311,8 +320,8 @@ def _write_manifest(run: Run, cfg, params: dict, started: dt.datetime, versions:
                    "embedded_default": cfg.path is None, "resolved": cfg.model_dump(mode="json", by_alias=True)},
         "parameters": params,
         "inputs": {"sources": _source_inputs(cfg)},
-        "stages": {s.stage: {k: v for k, v in s.__dict__.items() if k != "stage"} | {"overhead_seconds": s.overhead_seconds}
-                   for s in run.stages},
+        "stages": stages,
+        "history": history,
         "versions": versions,
     }, run.manifest_path)
 
@@ -351,6 +360,7 @@ def run_pipeline(
     run_dir = _resolve_run_dir(ws, stages, run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     run = Run(run_dir.name, run_dir, [StageResult(s) for s in stages], run_dir / "manifest.json")
+    if run.manifest_path.is_file(): run.prior = read_json(run.manifest_path)
     started, versions = dt.datetime.now(dt.timezone.utc), package_versions() | code_version()
     versions["python"] = platform.python_version()
     _write_manifest(run, cfg, routed, started, versions)
@@ -363,11 +373,10 @@ def run_pipeline(
 
     for i, res in enumerate(run.stages, 1):
         src = stage_notebook(res.stage, nbs)
-        out = run_dir / "notebooks" / src.name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        res.notebook, res.status = str(out), "running"
+        running = run_dir / "notebooks" / f"{src.stem}.running.ipynb"
+        res.status = "running"
         log.info("[%d/%d] %s ...", i, len(stages), res.stage)
-        t0 = time.perf_counter()
+        t0, attempt = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
         current, km = starter, starter.kernel()
         res.kernel_start_seconds = round(current.seconds, 2)
         if i < len(stages):  # the next stage's kernel starts while this one works
@@ -375,7 +384,8 @@ def run_pipeline(
             starter = _KernelStarter(nxt, kernel_log(nxt), cwd)
         failure = None
         try:
-            pm.execute_notebook(batch_notebook(src), str(out), parameters={"config_path": cfg.path, "run_dir": str(run_dir), **routed[res.stage]},
+            pm.execute_notebook(batch_notebook(src), str(running),
+                                parameters={"config_path": cfg.path, "run_dir": str(run_dir), **routed[res.stage]},
                                 kernel_name="python3", cwd=cwd, progress_bar=False, km=km,
                                 kernel_manager_class=_kernel_manager_class(kernel_log(res.stage)),
                                 request_save_on_cell_execute=False)
@@ -387,22 +397,28 @@ def run_pipeline(
         finally:
             if km is not None: current.shutdown()
         t1 = time.perf_counter()
-        executed = nbformat.read(str(out), as_version=4)
+        executed = nbformat.read(str(running), as_version=4)
         res.work_seconds = round(_cell_seconds(executed), 2)
         res.kernel_seconds = round(max(t1 - t0 - res.work_seconds, 0), 2)
         stage_dir = run_dir / res.stage
-        if failure is None and (stage_dir / "stage.json").is_file():
-            info = read_json(stage_dir / "stage.json")
+        info = read_json(stage_dir / "stage.json") if (stage_dir / "stage.json").is_file() else {}
+        committed = failure is None and dt.datetime.fromisoformat(info.get("started", "1970-01-01T00:00:00+00:00")) >= attempt
+        # a failed attempt keeps its notebook and report beside the last good ones, never over them
+        suffix = "" if committed else ".failed"
+        out = run_dir / "notebooks" / f"{src.stem}{suffix}.ipynb"
+        os.replace(running, out)
+        res.notebook = str(out)
+        if committed:
             res.headline, res.outputs = info.get("headline", {}), info.get("outputs", {})
             if (stage_dir / "report").is_dir():
                 shutil.copytree(stage_dir / "report", reports, dirs_exist_ok=True)
         heading = (f'<p class="e2eds-run"><a href="../index.html">e2eds dashboard</a> · run {html.escape(run.run_id)} · '
-                   f'stage {i} of {len(stages)}: {res.stage}</p>')
-        res.report = str(render_report(out, reports / f"{src.stem}.html", heading))
+                   f'stage {i} of {len(stages)}: {res.stage}{" (failed)" if suffix else ""}</p>')
+        res.report = str(render_report(out, reports / f"{src.stem}{suffix}.html", heading))
         res.render_seconds = round(time.perf_counter() - t1, 2)
         res.seconds = round(time.perf_counter() - t0, 2)
 
-        if failure is not None or not (stage_dir / "stage.json").is_file():
+        if not committed:
             cell, line = _failed_cell(executed)
             if failure is not None:
                 what = f"{failure.ename}: {failure.evalue}"
@@ -418,7 +434,7 @@ def run_pipeline(
             rest = " ".join(s.stage for s in run.stages[i - 1:])
             raise StageError(
                 f"stage {res.stage!r} failed in notebook {src.name}, {where}:\n  {what}\n"
-                f"The executed notebook is kept at {out} and rendered at {res.report}. Earlier stages' outputs and "
+                f"The executed notebook is kept at {out} and rendered at {res.report}. Earlier outputs and "
                 f"the registered champion are untouched. After fixing the cause, resume with: "
                 f"e2eds run --run-id {run.run_id} --stages {rest}") from failure
         res.status = "ok"

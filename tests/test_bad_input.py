@@ -1,6 +1,8 @@
 """Bad input: each a clear error and a non-zero exit, and the prior champion and artifacts untouched."""
 import hashlib
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -62,7 +64,8 @@ def test_missing_source_file_names_the_file(quarter):
     assert "stage 'collect' failed in notebook 01_collect.ipynb, cell" in err
     assert "SourceError" in err and "airlines" in err and "data/elsewhere/airlines.csv" in err
     (new,) = _runs(ws) - before
-    assert (ws / "runs" / new / "notebooks/01_collect.ipynb").is_file(), "the failed notebook is kept"
+    assert (ws / "runs" / new / "notebooks/01_collect.failed.ipynb").is_file(), "the failed notebook is kept"
+    assert (ws / "reports" / new / "01_collect.failed.html").is_file()
     assert json.loads((ws / "runs" / new / "manifest.json").read_text())["status"] == "failed"
     assert not (ws / "runs" / new / "collect").exists(), "a failed stage commits nothing"
     assert _champion(ws, cfg) == champion
@@ -90,10 +93,14 @@ def test_invalid_config_is_refused_with_the_key(quarter):
 
 
 def test_failed_stage_leaves_previous_outputs_and_champion(quarter):
-    ws, cfg, _ = quarter
-    run = sorted(p for p in (ws / "runs").iterdir() if json.loads((p / "manifest.json").read_text())["status"] == "ok")[0]
+    ws, cfg, proc = quarter
+    # a copy of the fixture's run, so that the other tests keep reading the original
+    good = ws / "runs" / re.search(r"^run (\S+): ok", proc.stdout, re.M).group(1)
+    run = ws / "runs" / f"{good.name}-copy"
+    shutil.copytree(good, run)
     gate = run / "evaluate/gate.json"
     digest = hashlib.sha256(gate.read_bytes()).hexdigest()
+    deployed = hashlib.sha256((run / "deploy/stage.json").read_bytes()).hexdigest()
     champion = _champion(ws, cfg)
     bad = _variant(ws, cfg, "bad_slice", evaluate__slices=["carrier", "no_such_column"])
     proc = e2eds("run", "--config", bad, "--run-id", run.name, "--stages", "evaluate", "deploy", cwd=ws)
@@ -103,3 +110,10 @@ def test_failed_stage_leaves_previous_outputs_and_champion(quarter):
     assert f"e2eds run --run-id {run.name} --stages evaluate deploy" in proc.stderr
     assert hashlib.sha256(gate.read_bytes()).hexdigest() == digest, "the last good evaluation must stay"
     assert _champion(ws, cfg) == champion
+    assert hashlib.sha256((run / "deploy/stage.json").read_bytes()).hexdigest() == deployed, "deploy must not run"
+    assert (run / "notebooks/06_evaluate.ipynb").is_file() and (run / "notebooks/06_evaluate.failed.ipynb").is_file()
+    assert (ws / "reports" / run.name / "06_evaluate.failed.html").is_file()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["stages"]["evaluate"]["status"] == "failed"
+    assert manifest["stages"]["train"]["status"] == "ok", "a continued run keeps the record of earlier stages"
+    assert manifest["history"][0]["status"] == "ok"
