@@ -134,6 +134,9 @@ references:
 time:
   timezone: America/New_York
   horizon_hours: 2.0
+  # An hourly weather reading is labelled with its hour but taken during it (at about 51 minutes past):
+  # it is usable only this many minutes after its label.
+  weather_available_after_minutes: 60
 
 target:
   name: disrupted
@@ -150,6 +153,8 @@ split:
 # Every feature declares when it is known: schedule (when the timetable is published),
 # prediction_time (observed before scheduled departure minus the horizon), departure or arrival.
 # The month is no feature: the split is by month, so the test and scored months are never seen in training.
+# Nor is the plane: in these records a flight without a tail number was always cancelled (the tail was
+# never recorded), so the plane's columns being empty would give cancellations away.
 features:
   - {name: day_of_week, kind: categorical, known: schedule}
   - {name: sched_dep_hour, kind: numeric, known: schedule}
@@ -158,9 +163,6 @@ features:
   - {name: dest, kind: categorical, known: schedule}
   - {name: distance, kind: numeric, known: schedule}
   - {name: origin_hour_departures, kind: numeric, known: schedule}
-  - {name: plane_age, kind: numeric, known: schedule}
-  - {name: plane_seats, kind: numeric, known: schedule}
-  - {name: plane_engines, kind: numeric, known: schedule}
   - {name: dest_lat, kind: numeric, known: schedule}
   - {name: dest_lon, kind: numeric, known: schedule}
   - {name: temp, kind: numeric, known: prediction_time}
@@ -246,16 +248,20 @@ class ReferenceConfig(_Strict):
     parent: str
 
 class TimeConfig(_Strict):
+    "When predictions are made, and when observations become usable."
     timezone: str = "America/New_York"
-    horizon_hours: float = Field(2.0, ge=0)
+    horizon_hours: float = Field(2.0, ge=0)  # predictions are made this long before scheduled departure
+    weather_available_after_minutes: float = Field(60, ge=0)  # a reading is usable this long after its label
 
 class TargetConfig(_Strict):
+    "What counts as a positive outcome."
     name: str = "disrupted"
     late_minutes: float = 15
     cancelled_is_positive: bool = True
     diverted_is_positive: bool = True
 
 class SplitConfig(_Strict):
+    "The split in time: months to train on, validate on, test on and score in production."
     train_months: list[int]
     valid_months: list[int]
     test_months: list[int]
@@ -284,26 +290,31 @@ class FeatureConfig(_Strict):
     known: Known
 
 class LeakageConfig(_Strict):
+    "What the leakage guard rejects."
     after_the_fact: list[str] = []
     max_single_feature_auc: float = Field(0.9, gt=0.5, le=1)
     probes: list[FeatureConfig] = []
 
 class ModelConfig(_Strict):
+    "A candidate model: its name, kind and parameters."
     name: str
     kind: Literal["dummy", "logistic", "hist_gradient_boosting"]
     params: dict[str, Any] = {}
 
 class CostConfig(_Strict):
+    "The business cost of each outcome of a decision, per flight."
     true_positive: float = 0
     false_positive: float
     false_negative: float
     true_negative: float = 0
 
 class GateConfig(_Strict):
+    "What a candidate must beat the baseline and the champion by to be promoted."
     metric: Literal["roc_auc", "pr_auc", "brier", "log_loss", "expected_cost"] = "pr_auc"
     margin: float = Field(0.0, ge=0)
 
 class EvaluateConfig(_Strict):
+    "How candidates are judged on the test month."
     costs: CostConfig
     complexity_margin: float = 0.01
     gate: GateConfig = GateConfig()
@@ -313,9 +324,11 @@ class EvaluateConfig(_Strict):
     worst_misses: int = Field(20, ge=0)
 
 class DeployConfig(_Strict):
+    "Where the model is registered."
     model_name: str = "flight-delay"
 
 class MonitorConfig(_Strict):
+    "The thresholds from which monitoring raises an alert."
     psi_warn: float = 0.1
     psi_alert: float = 0.25
     prediction_psi_alert: float = 0.1
@@ -323,6 +336,7 @@ class MonitorConfig(_Strict):
     calibration_gap_alert: float = 0.03
 
 class ValidateConfig(_Strict):
+    "Settings of the validate stage."
     profile_sample_rows: int = Field(20000, ge=100)
 
 class Config(_Strict):

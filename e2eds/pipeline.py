@@ -13,12 +13,15 @@ import datetime as dt
 import difflib
 import html
 import importlib.metadata
+import json
+import logging
 import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -109,13 +112,14 @@ def check_parameters(
         if not owners:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ParameterError(f"unknown parameter {name!r} for stages {', '.join(declared)}{hint} "
+            raise ParameterError(f"unknown parameter {name!r} for stages {', '.join(declared)}{hint or '.'} "
                                  f"Known parameters: {', '.join(known) or 'none'}.")
         for stage in owners:
             spec = declared[stage][name]
             kind = parameter_type(spec)
             allowed = _TYPES.get(kind)
-            if allowed and (not isinstance(value, allowed) or (kind != "bool" and isinstance(value, bool))):
+            none_ok = value is None and "None" in (spec.get("help") or "")
+            if allowed and not none_ok and (not isinstance(value, allowed) or (kind != "bool" and isinstance(value, bool))):
                 raise ParameterError(
                     f"parameter {name!r} of stage {stage!r} ({stage_notebook(stage).name}) expects {kind} "
                     f"(default {spec.get('default')}), got {value!r}; pass for example -p {name}={spec.get('default')}")
@@ -209,13 +213,16 @@ def _failed_cell(nb) -> tuple[int | None, str]:
     return None, ""
 
 def _kernel_manager_class(log_path: Path):
-    "A kernel manager on IPC sockets whose kernel writes its own log to `log_path`, not to our console."
+    "A kernel manager on private IPC sockets whose kernel writes its own log to `log_path`, not to our console."
     from jupyter_client.manager import AsyncKernelManager
 
     class StageKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
             super().__init__(**kw)
-            self.transport = "ipc"  # nothing listens on a port; no warning about unencrypted TCP
+            # IPC sockets in a private folder: nothing listens on a port, no two kernels share a name,
+            # and no socket files land in the user's folder
+            self._ipc_dir = tempfile.mkdtemp(prefix="e2eds-kernel-")
+            self.transport, self.ip = "ipc", os.path.join(self._ipc_dir, "kernel")
 
         async def start_kernel(self, **kw):
             self._log = open(log_path, "ab")
@@ -228,11 +235,15 @@ def _kernel_manager_class(log_path: Path):
                 return await super().shutdown_kernel(*args, **kw)
             finally:
                 if getattr(self, "_log", None): self._log.close()
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
     return StageKernelManager
+
+_STOPPING: list[threading.Thread] = []  # kernels being shut down; joined before a run returns
 
 class _KernelStarter:
     "Start a stage's kernel and import its module in the background, while the stage before it runs."
     def __init__(self, stage: str, log_path: Path, cwd: str):
+        self.stage = stage
         self.km = _kernel_manager_class(log_path)(kernel_name="python3")
         self.error, self.seconds = None, 0.0
         self._thread = threading.Thread(target=self._start, args=(stage, cwd), daemon=True)
@@ -252,7 +263,7 @@ class _KernelStarter:
             await kc.wait_for_ready(timeout=60)
             # silent: no execution count, no output; the notebook's own imports then find the modules loaded
             msg_id = kc.execute(f"import e2eds.{stage}", silent=True, store_history=False)
-            while (reply := await kc.get_shell_msg(timeout=300))["parent_header"].get("msg_id") != msg_id: pass
+            while (await kc.get_shell_msg(timeout=300))["parent_header"].get("msg_id") != msg_id: pass
         finally:
             kc.stop_channels()
 
@@ -260,35 +271,53 @@ class _KernelStarter:
         "The started kernel's manager; None when the start failed (Papermill then starts one itself)."
         self._thread.join()
         if self.error is not None:
-            log.debug("background kernel start failed: %s", self.error)
+            log.warning("the kernel of stage %s did not start in the background (%s: %s); starting it again",
+                        self.stage, type(self.error).__name__, self.error)
             self.shutdown()
             return None
         return self.km
 
     def shutdown(self):
-        "Stop the kernel without waiting for it."
+        "Stop the kernel once it has started, without making the caller wait."
         def stop():
-            try: asyncio.run(self.km.shutdown_kernel(now=True))
-            except Exception: pass
-        threading.Thread(target=stop, daemon=True).start()
+            self._thread.join(timeout=120)
+            try:
+                if self.km.has_kernel: asyncio.run(self.km.shutdown_kernel(now=True))
+            except Exception as e:
+                log.warning("the kernel of stage %s did not shut down cleanly: %s", self.stage, e)
+        t = threading.Thread(target=stop, daemon=True)
+        t.start()
+        _STOPPING.append(t)
+
+def _join_stopping(timeout: float = 30):
+    "Wait for the kernels being shut down."
+    while _STOPPING:
+        _STOPPING.pop().join(timeout)
 
 def _log_alerts(stage_dir: Path, ws: Workspace):
-    "Show on the console the alerts a stage raised inside its kernel."
+    "Show on the console the alerts a stage raised in its kernel and append new ones to the workspace log."
     path = stage_dir / "alerts.json"
     alerts = read_json(path) if path.is_file() else []
+    if not alerts: return
+    key = lambda a: (a.get("run_id"), a.get("month"), a.get("kind"), a.get("subject"))
+    logged = set()
+    if ws.alerts_log.is_file():
+        with open(ws.alerts_log, encoding="utf-8") as f:
+            logged = {key(json.loads(line)) for line in f if line.strip()}
+    new = [a for a in alerts if key(a) not in logged]
     for a in alerts:
         log.warning("alert %s: %s", a.get("kind", ""), a.get("message", a))
-    if alerts:
-        log.warning("%d alerts, appended to %s", len(alerts), ws.alerts_log)
+    ws.alerts_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(ws.alerts_log, "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(a) + "\n" for a in new)
+    log.warning("%d alerts (%d new) in %s", len(alerts), len(new), ws.alerts_log)
 
-def _source_inputs(cfg) -> dict:
-    "Hashes of the source files a run reads (directories hashed file by file)."
-    ws, out = Workspace(cfg), {}
-    for name, src in cfg.sources.items():
-        p = ws.source_path(name)
-        files = sorted(p.glob(src.pattern)) if p.is_dir() else [p] if p.is_file() else []
-        out[name] = {str(f.relative_to(ws.root)): hash_file(f) for f in files}
-    return out
+def _source_inputs(run_dir: Path) -> dict:
+    "What collect read from each source, as its catalog recorded it: location, rows, hashes of data and files."
+    path = run_dir / "collect" / "catalog.json"
+    if not path.is_file(): return {}
+    return {e["source"]: {k: e.get(k) for k in ("location", "rows", "sha256", "files", "extracted_at")}
+            for e in read_json(path)}
 
 @dataclass
 class Run:
@@ -319,7 +348,7 @@ def _write_manifest(run: Run, cfg, params: dict, started: dt.datetime, versions:
         "config": {"path": cfg.path, "sha256": hash_file(cfg.path) if cfg.path else None,
                    "embedded_default": cfg.path is None, "resolved": cfg.model_dump(mode="json", by_alias=True)},
         "parameters": params,
-        "inputs": {"sources": _source_inputs(cfg)},
+        "inputs": {"sources": _source_inputs(run.run_dir)},
         "stages": stages,
         "history": history,
         "versions": versions,
@@ -391,13 +420,18 @@ def run_pipeline(
                                 request_save_on_cell_execute=False)
         except pm.PapermillExecutionError as e:
             failure = e
-        except BaseException:
+        except KeyboardInterrupt:
+            run.status, res.status, res.error = "interrupted", "interrupted", "interrupted by the user"
+            _write_manifest(run, cfg, routed, started, versions)
             if i < len(stages): starter.shutdown()
             raise
+        except Exception as e:  # the kernel died, timed out or could not start
+            failure = e
         finally:
             if km is not None: current.shutdown()
         t1 = time.perf_counter()
-        executed = nbformat.read(str(running), as_version=4)
+        executed = (nbformat.read(str(running), as_version=4) if running.is_file() else batch_notebook(src))
+        if not running.is_file(): nbformat.write(executed, str(running))
         res.work_seconds = round(_cell_seconds(executed), 2)
         res.kernel_seconds = round(max(t1 - t0 - res.work_seconds, 0), 2)
         stage_dir = run_dir / res.stage
@@ -420,8 +454,10 @@ def run_pipeline(
 
         if not committed:
             cell, line = _failed_cell(executed)
-            if failure is not None:
+            if isinstance(failure, pm.PapermillExecutionError):
                 what = f"{failure.ename}: {failure.evalue}"
+            elif failure is not None:
+                what = f"{type(failure).__name__}: {failure}"
             else:
                 what = "the notebook finished without committing its stage (no stage.commit())"
             where = f"cell {cell}" + (f" ({line})" if line else "") if cell is not None else "its last cell"
@@ -431,6 +467,7 @@ def run_pipeline(
             build_dashboard(ws)
             if on_stage: on_stage(res)
             if i < len(stages): starter.shutdown()
+            _join_stopping()
             rest = " ".join(s.stage for s in run.stages[i - 1:])
             raise StageError(
                 f"stage {res.stage!r} failed in notebook {src.name}, {where}:\n  {what}\n"
@@ -446,6 +483,7 @@ def run_pipeline(
 
     run.status = "ok"
     _write_manifest(run, cfg, routed, started, versions)
+    _join_stopping()
     index = build_dashboard(ws)
     log.info("run %s finished in %.1f s; reports in %s, dashboard %s", run.run_id, run.seconds, reports, index)
     return run
@@ -516,7 +554,7 @@ def build_dashboard(ws: Workspace) -> Path:
                         f'<figcaption>{e(png.parent.parent.name)}: {e(png.stem.replace("_", " "))}</figcaption></figure>')
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>e2eds dashboard</title>'
             f'<style>{_CSS}</style></head><body><h1>e2eds dashboard</h1>'
-            f'<p class="sub">{len(runs)} runs in {e(str(ws.root))} · updated {dt.datetime.now().strftime("%Y-%m-%d %H:%M")}</p>'
+            f'<p class="sub">{len(runs)} runs in {e(str(ws.root))} · updated {dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}</p>'
             f'<table><thead><tr><th>run</th><th>status</th><th>stages</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
             + (f'<h2>Latest run {e(latest["run_id"])}</h2><div class="figs">{"".join(figs)}</div>' if figs else "")
             + "</body></html>")
@@ -580,7 +618,7 @@ def _cmd_params(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     "The `e2eds` command."
     args = _parser().parse_args(argv)
-    configure_logging(30 if getattr(args, "quiet", False) else 20)
+    configure_logging(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
         if args.command == "run":
             return _cmd_run(args)
@@ -599,4 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     except E2edsError as e:
         print(f"e2eds: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("e2eds: interrupted; the run's manifest says how far it got", file=sys.stderr)
+        return 130
     return 2

@@ -140,11 +140,14 @@ def join_weather(
     flights: pd.DataFrame,  # flights with `origin` and `prediction_time`
     weather: pd.DataFrame,  # hourly observations with `origin`, `time_hour` (tz-aware) and WEATHER_COLUMNS
     tolerance: pd.Timedelta = pd.Timedelta(hours=3),  # older observations count as missing
+    available_after: pd.Timedelta = pd.Timedelta(0),  # a reading labelled `time_hour` is usable this much later
 ) -> pd.DataFrame:
-    "Add the origin's latest weather at or before prediction time, `weather_time` and `weather_age_minutes`."
+    "Add the origin's latest weather available at prediction time, `weather_time` and `weather_age_minutes`."
     obs = weather[["origin", "time_hour"] + WEATHER_COLUMNS].rename(columns={"time_hour": "weather_time"})
-    out = join_asof(flights, obs, "prediction_time", "weather_time", by="origin", tolerance=tolerance)
+    obs["weather_available"] = _as_utc(obs["weather_time"], "weather 'time_hour'") + available_after
+    out = join_asof(flights, obs, "prediction_time", "weather_available", by="origin", tolerance=tolerance)
     out["weather_time"] = out["weather_time"].astype("datetime64[ns, UTC]")
+    out["weather_available"] = out["weather_available"].astype("datetime64[ns, UTC]")
     out["weather_age_minutes"] = (out["prediction_time"] - out["weather_time"]).dt.total_seconds() / 60
     return out
 
@@ -198,7 +201,7 @@ def model_input_columns(target: str = "disrupted") -> list[str]:
              "day_of_week", "sched_dep_hour", "origin_hour_departures",
              "plane_age", "plane_seats", "plane_engines", "plane_manufacturer",
              "dest_lat", "dest_lon", "dest_alt", "airline_name"]
-            + WEATHER_COLUMNS + ["weather_time", "weather_age_minutes",
+            + WEATHER_COLUMNS + ["weather_time", "weather_available", "weather_age_minutes",
                                  "dep_time", "dep_delay", "arr_time", "arr_delay", "air_time",
                                  "cancelled", "diverted", target])
 
@@ -227,7 +230,8 @@ def build_model_input(
     out = join_lookup(out, to_plain_dtypes(airlines), "carrier", "carrier", {"name": "airline_name"}, "airlines", joins)
 
     rows_in = len(out)
-    out = join_weather(out, to_plain_dtypes(weather), weather_tolerance)
+    out = join_weather(out, to_plain_dtypes(weather), weather_tolerance,
+                       pd.Timedelta(minutes=cfg.time.weather_available_after_minutes))
     if joins is not None:
         found = int(out["weather_time"].notna().sum())
         joins.append({"join": "weather (origin, as of prediction time)", "key": "origin, prediction_time -> time_hour",
