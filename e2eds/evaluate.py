@@ -12,7 +12,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import make_scorer
 from sklearn.model_selection import TunedThresholdClassifierCV
 
-from .core import CostConfig, get_logger
+from .core import CostConfig, StageError, get_logger
 from .train import categories_as_strings, score_metrics
 
 # %% auto #0
@@ -194,8 +194,9 @@ def complexity_verdict(
     margin: float,  # `cfg.evaluate.complexity_margin`, in PR AUC
     flights: int,  # flights in the test month, to turn dollars per 1,000 flights into dollars per month
     fit_seconds: dict | None = None,  # {name: seconds to train}
+    chosen: str | None = None,  # the candidate train chose on the validation month; None not to compare
 ) -> tuple[bool, str]:
-    "Whether the complex model is worth it, and why, in words with the numbers."
+    "Whether the complex model is worth it on the test month, and why, in words with the numbers."
     (sn, s), (cn, c) = simple, complex_
     d_pr, d_roc = c["pr_auc"] - s["pr_auc"], c["roc_auc"] - s["roc_auc"]
     saving = s["cost_per_1000"] - c["cost_per_1000"]
@@ -210,12 +211,24 @@ def complexity_verdict(
     if cn in fit and sn in fit:
         text += f" It takes {fit[cn]:.1f} s to train against {fit[sn]:.1f} s."
     if worth:
-        return True, (f"**Yes.** {text} The PR AUC gain clears the complexity margin ({margin}) "
-                      "and it saves money.")
-    why = [f"its PR AUC gain ({d_pr:+.3f}) is below the complexity margin ({margin})"] * (d_pr < margin)
-    why += ["it does not save money at its threshold"] * (saving <= 0)
-    return False, (f"**No.** {text} It does not pay: {' and '.join(why)}; "
+        verdict = (f"**Yes, on the test month.** {text} The PR AUC gain clears the complexity margin "
+                   f"({margin}) and it saves money.")
+    else:
+        why = [f"its PR AUC gain ({d_pr:+.3f}) is below the complexity margin ({margin})"] * (d_pr < margin)
+        why += ["it does not save money at its threshold"] * (saving <= 0)
+        verdict = (f"**No, on the test month.** {text} It does not pay: {' and '.join(why)}; "
                    "the simpler model is the better buy.")
+    favoured = cn if worth else sn
+    if chosen is None:
+        return worth, verdict
+    if chosen == favoured:
+        return worth, verdict + f" This agrees with the choice made on the validation month: {chosen}."
+    if chosen in (sn, cn):
+        return worth, verdict + (f" This disagrees with the choice made on the validation month, {chosen}: the "
+                                 f"test month favours {favoured}. The candidate stays {chosen}; the test month "
+                                 "checks the choice, it does not remake it (choosing on it would make its "
+                                 "figures optimistic).")
+    return worth, verdict + f" Train chose {chosen} on the validation month, neither of these two."
 
 # %% ../nbs/06_evaluate.ipynb #ad6c498b
 LOWER_IS_BETTER = {"brier", "log_loss", "expected_cost"}
@@ -273,17 +286,29 @@ def gate_decision(
     return ok_base and ok_champ, reasons
 
 # %% ../nbs/06_evaluate.ipynb #148345a4
+def _no_champion(err: Exception) -> bool:
+    "Whether `err` says the registered model or its `champion` alias does not exist."
+    code = getattr(err, "error_code", "")
+    # MLflow raises RESOURCE_DOES_NOT_EXIST for a missing model, INVALID_PARAMETER_VALUE for a missing alias
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "alias" in str(err) and "not found" in str(err))
+
 def load_champion(
     mlflow,  # the module returned by `core.setup_mlflow`
     model_name: str,  # `cfg.deploy.model_name`
     features: list[str],  # today's feature columns
 ) -> dict | None:
     "The champion {version, run_id, uri, inputs, model, note}, or None if the registry has none."
-    from mlflow.exceptions import MlflowException
+    client = mlflow.MlflowClient()
     try:
-        mv = mlflow.MlflowClient().get_model_version_by_alias(model_name, "champion")
-    except MlflowException:
-        return None
+        mv = client.get_model_version_by_alias(model_name, "champion")
+    except Exception as e:
+        if _no_champion(e):
+            return None
+        raise StageError(f"cannot read the champion of model {model_name!r} from the registry at "
+                         f"{mlflow.get_registry_uri()!r} ({type(e).__name__}: {e}); the gate must know whether "
+                         "there is a champion to beat: check that the registry store is reachable and readable "
+                         "(mlflow/mlflow.db in the workspace), then run evaluate again") from e
     uri = f"models:/{model_name}@champion"
     sig = mlflow.models.get_model_info(uri).signature
     inputs = sig.inputs.input_names() if sig is not None else None
@@ -299,7 +324,7 @@ def load_champion(
     return {"version": str(mv.version), "run_id": mv.run_id, "uri": uri, "inputs": inputs, "model": model,
             "note": note}
 
-# %% ../nbs/06_evaluate.ipynb #9ad23535
+# %% ../nbs/06_evaluate.ipynb #b28f447b
 def baseline_metric(
     reports: dict,  # {model name: test report with `kind`}
     metric: str,  # the gate metric
@@ -339,7 +364,7 @@ def score_champion(
         score = score_metrics(y_test, p)[metric]
     return {"version": champ["version"], "score": score}, None
 
-# %% ../nbs/06_evaluate.ipynb #cdd631ab
+# %% ../nbs/06_evaluate.ipynb #d36a1209
 def plot_calibration(
     y,  # labels
     scores: dict,  # {model name: scores}

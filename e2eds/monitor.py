@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +18,9 @@ from .validate import compute_baseline, psi
 log = get_logger("monitor")
 
 # %% auto #0
-__all__ = ['log', 'drift_status', 'drift_test', 'feature_drift', 'prediction_psi', 'performance', 'find_alerts', 'raise_alerts',
-           'fit_calibrator', 'recalibration_backtest', 'recommend', 'plot_psi_heatmap', 'plot_performance']
+__all__ = ['log', 'RECALIBRATION_METHOD', 'drift_status', 'drift_test', 'feature_drift', 'prediction_psi', 'performance',
+           'find_alerts', 'raise_alerts', 'fit_calibrator', 'recalibration_backtest', 'recommend', 'plot_psi_heatmap',
+           'plot_performance']
 
 # %% ../nbs/08_monitor.ipynb #8eaebf9a
 def drift_status(
@@ -153,19 +152,15 @@ def find_alerts(
 # %% ../nbs/08_monitor.ipynb #e5ca5d03
 def raise_alerts(
     alerts: list[dict],  # from `find_alerts`
-    log_path: str | Path,  # the workspace's alert log (Workspace.alerts_log)
-) -> Path:
-    "Append `alerts` to the JSON-lines log at `log_path` and log each as a warning."
-    log_path = Path(log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a", encoding="utf-8") as f:
-        for a in alerts:
-            f.write(json.dumps(a) + "\n")
+) -> int:
+    "Log each of `alerts` as a warning; returns how many."
     for a in alerts:
         log.warning("ALERT %s", a["message"])
-    return log_path
+    return len(alerts)
 
 # %% ../nbs/08_monitor.ipynb #2005d5f8
+RECALIBRATION_METHOD = "sigmoid"  # Platt scaling on the logit: fixed in advance, fewest parameters
+
 def _logit(s: np.ndarray) -> np.ndarray:
     s = np.clip(np.asarray(s, float), 1e-6, 1 - 1e-6)
     return np.log(s / (1 - s)).reshape(-1, 1)
@@ -231,37 +226,38 @@ def recommend(
 
     gap_off = abs(latest["calibration_gap"]) >= cfg.calibration_gap_alert
     bt = backtest[backtest["applied_to"] == latest_label] if len(backtest) else backtest
-    gain = float(1 - bt[["brier_sigmoid", "brier_isotonic"]].min(axis=1).iat[0] / bt["brier_as_scored"].iat[0]) \
-        if len(bt) else np.nan
+    gain = float(1 - bt[f"brier_{RECALIBRATION_METHOD}"].iat[0] / bt["brier_as_scored"].iat[0]) if len(bt) else np.nan
     helps = not np.isfinite(gain) or gain >= 0
     recalibrate = bool((gap_off and helps) or (np.isfinite(gain) and gain >= min_brier_gain))
     gap_words = (f"in {latest_label} the mean score is {latest['mean_score']:.1%} but {latest['base_rate']:.1%} of flights "
                  f"were disrupted (gap {_points(latest['calibration_gap'])}")
     if gap_off and helps:
         reasons.append(f"re-calibrate: {gap_words}, beyond ±{limit})"
-                       + (f"; a calibrator fitted on {bt['fitted_on'].iat[0]} lowers its Brier score by {gain:.1%}"
+                       + (f"; a Platt calibrator fitted on {bt['fitted_on'].iat[0]} lowers its Brier score by {gain:.1%}"
                           if len(bt) else ""))
     elif gap_off:
         signs = np.sign(months["calibration_gap"].where(months["calibration_gap"].abs() >= cfg.calibration_gap_alert, 0))
         flips = " (the gap changes direction between months)" if (signs == 1).any() and (signs == -1).any() else ""
         retrain = True
-        reasons.append(f"retrain, not re-calibrate: {gap_words}, beyond ±{limit}), but a calibrator fitted on "
+        reasons.append(f"retrain, not re-calibrate: {gap_words}, beyond ±{limit}), but a Platt calibrator fitted on "
                        f"{bt['fitted_on'].iat[0]} would have made its Brier score {-gain:.1%} worse{flips}: one month's "
                        "outcomes do not predict the next month's rate, so the model must learn what moves it from "
                        "more recent months")
     elif recalibrate:
-        reasons.append(f"re-calibrate: a calibrator fitted on {bt['fitted_on'].iat[0]} lowers the Brier score of "
+        reasons.append(f"re-calibrate: a Platt calibrator fitted on {bt['fitted_on'].iat[0]} lowers the Brier score of "
                        f"{latest_label} by {gain:.1%}, although its gap of {_points(latest['calibration_gap'])} "
                        f"is within ±{limit}")
     else:
         reasons.append(f"no re-calibration: the calibration gap of {latest_label} is {_points(latest['calibration_gap'])} "
-                       f"(within ±{limit})" + (f" and a calibrator would gain only {gain:.1%} of the Brier score"
+                       f"(within ±{limit})" + (f" and a Platt calibrator would gain only {gain:.1%} of the Brier score"
                                                if len(bt) else ""))
 
     alerted = drift.loc[drift["status"] == "alert", "feature"].unique().tolist() if len(drift) else []
     if alerted:
+        acted = " and ".join(w for w, on in [("retrain", retrain), ("re-calibrate", recalibrate)] if on)
         reasons.append(f"context: features {', '.join(alerted)} drifted beyond PSI {cfg.psi_alert} from training; "
-                       "drift alone calls for neither while performance holds")
+                       + (f"the advice to {acted} follows from the performance figures above, not from the drift"
+                          if acted else "drift alone calls for neither while performance holds"))
     return {"recalibrate": recalibrate, "retrain": retrain, "reasons": reasons}
 
 # %% ../nbs/08_monitor.ipynb #0d6db0d4

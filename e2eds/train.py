@@ -230,33 +230,43 @@ def logit_table(
 # %% ../nbs/05_train.ipynb #67968c1e
 def choose_candidate(
     models: list[dict],  # [{name, kind, valid: {pr_auc, ...}}], simplest first
-    margin: float,  # validation PR AUC a more complex model must add to be chosen
+    margin: float,  # validation PR AUC a more complex model must add over the current choice to replace it
 ) -> dict:
-    "The candidate and the reason in words: the simplest model more complex ones do not beat by `margin`."
+    "The candidate and the reason in words: walking up by complexity, each step must gain `margin`."
     real = [m for m in models if m["kind"] != "dummy"]
     if not real:
         names = [m["name"] for m in models]
         raise ConfigError(f"no candidate: the configured models {names} are all dummies; "
                           "add a logistic or hist_gradient_boosting model to `models`")
     auc = {m["name"]: m["valid"]["pr_auc"] for m in real}
-    for i, m in enumerate(real):
-        rivals = real[i + 1:]
-        if all(auc[r["name"]] - auc[m["name"]] < margin for r in rivals):
-            break
-    simpler = [s["name"] for s in real[:i]]
-    why = [f"validation PR AUC {auc[m['name']]:.3f}"]
-    if simpler:
-        gains = ", ".join(f"{s} by {auc[m['name']] - auc[s]:+.3f}" for s in simpler)
-        why.append(f"it beats the simpler {gains} (at least the margin {margin})")
-    if rivals:
-        gaps = ", ".join(f"{r['name']} {auc[r['name']]:.3f} ({auc[r['name']] - auc[m['name']]:+.3f})"
-                         for r in rivals)
+
+    # walk up: (model, the choice it was compared with, its gain over that choice)
+    choice, moves, short = real[0]["name"], [], []
+    for m in real[1:]:
+        gain = auc[m["name"]] - auc[choice]
+        if gain >= margin - 1e-12:  # a gain of exactly the margin pays, despite float rounding
+            moves.append((m["name"], choice, gain))
+            choice = m["name"]
+        else:
+            short.append((m["name"], choice, gain))
+
+    why = [f"validation PR AUC {auc[choice]:.3f}"]
+    if moves:
+        steps = ", then ".join(f"{n} beat {was} by {g:+.3f}" for n, was, g in moves)
+        why.append(f"walking up from {real[0]['name']}, {steps} (the margin is {margin})")
+    passed = [(n, was, g) for n, was, g in short if was != choice]
+    if passed:
+        why.append("; ".join(f"{n} {auc[n]:.3f} fell short of the margin over {was} ({g:+.3f})"
+                             for n, was, g in passed))
+    after = [(n, g) for n, was, g in short if was == choice]
+    if after:
+        gaps = ", ".join(f"{n} {auc[n]:.3f} ({g:+.3f})" for n, g in after)
         why.append(f"no more complex model beats it by the margin {margin}: {gaps}")
     else:
         why.append("it is the most complex model configured")
-    return {"candidate": m["name"], "reason": f"{m['name']}: " + "; ".join(why) + "."}
+    return {"candidate": choice, "reason": f"{choice}: " + "; ".join(why) + "."}
 
-# %% ../nbs/05_train.ipynb #1c7fc55b
+# %% ../nbs/05_train.ipynb #0f92f366
 def signature_sample(
     X: pd.DataFrame,  # raw feature rows
     feature_spec,  # the accepted features
