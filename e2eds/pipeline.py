@@ -127,7 +127,21 @@ def check_parameters(
     return routed
 
 # %% ../nbs/09_pipeline.ipynb #c3def48d
-_EXPORTER = None
+_EXPORTER, _EXPORTER_LOCK = None, threading.Lock()
+
+def _exporter():
+    "The HTML exporter, made once: its templates take a while to load."
+    global _EXPORTER
+    if _EXPORTER is None:
+        from nbconvert import HTMLExporter
+        _EXPORTER = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return _EXPORTER
+
+def _warm_exporter():
+    "Load the exporter's templates ahead of the first report."
+    import nbformat
+    with _EXPORTER_LOCK:
+        _exporter().from_notebook_node(nbformat.v4.new_notebook())
 
 def _report_cells(nb):
     "The cells a report shows: the title and the run part, without parameters."
@@ -144,14 +158,11 @@ def render_report(
     heading: str = "",  # an HTML fragment put above the notebook
 ) -> Path:
     "Render an executed stage notebook to HTML without code."
-    global _EXPORTER
     import nbformat
-    from nbconvert import HTMLExporter
-    if _EXPORTER is None:
-        _EXPORTER = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     nb = nbformat.read(str(executed), as_version=4)
     nb.cells = _report_cells(nb)
-    body, _ = _EXPORTER.from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
+    with _EXPORTER_LOCK:
+        body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
     if heading:
         body = body.replace("<main>", f"<main>{heading}", 1) if "<main>" in body else body.replace("<body", f"{heading}<body", 1)
     return write_atomic(dest, lambda p: p.write_text(body, encoding="utf-8"))
@@ -385,9 +396,21 @@ def run_pipeline(
     if unknown: raise StageError(f"unknown stages {sorted(unknown)}; the stages are {', '.join(STAGES)}")
     stages = [s for s in STAGES if s in set(stages or STAGES)]
     nbs = notebooks_dir()
-    routed = check_parameters(params or {}, {s: notebook_parameters(stage_notebook(s, nbs)) for s in stages})
     run_dir = _resolve_run_dir(ws, stages, run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    fresh = not run_dir.exists()
+    cwd = str(ws.root if cfg.path is None else Path.cwd())
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    kernel_log = lambda stage: run_dir / "notebooks" / f"{stage_notebook(stage, nbs).stem}.kernel.log"
+    # the first kernel and the report templates load while the parameters are checked
+    starter = _KernelStarter(stages[0], kernel_log(stages[0]), cwd)
+    threading.Thread(target=_warm_exporter, daemon=True).start()
+    try:
+        routed = check_parameters(params or {}, {s: notebook_parameters(stage_notebook(s, nbs)) for s in stages})
+    except E2edsError:
+        starter.shutdown()
+        _join_stopping()
+        if fresh: shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     run = Run(run_dir.name, run_dir, [StageResult(s) for s in stages], run_dir / "manifest.json")
     if run.manifest_path.is_file(): run.prior = read_json(run.manifest_path)
     started, versions = dt.datetime.now(dt.timezone.utc), package_versions() | code_version()
@@ -395,10 +418,6 @@ def run_pipeline(
     _write_manifest(run, cfg, routed, started, versions)
     reports = ws.reports / run.run_id
     log.info("run %s: %d stages into %s", run.run_id, len(stages), run_dir)
-    cwd = str(ws.root if cfg.path is None else Path.cwd())
-    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-    kernel_log = lambda stage: run_dir / "notebooks" / f"{stage_notebook(stage, nbs).stem}.kernel.log"
-    starter = _KernelStarter(stages[0], kernel_log(stages[0]), cwd)
 
     for i, res in enumerate(run.stages, 1):
         src = stage_notebook(res.stage, nbs)
