@@ -166,8 +166,16 @@ def drop_files(name: str, src: SourceConfig, ws: Workspace) -> list[Path]:
     return files
 
 def read_csv_drops(name: str, src: SourceConfig, ws: Workspace) -> pd.DataFrame:
-    "Read and stack the files of a `csv_drops` source, in name order."
-    frames = [_read_file(name, src, p, pd.read_csv) for p in drop_files(name, src, ws)]
+    "Read and stack the files of a `csv_drops` source, in name order; every file must have the same columns."
+    frames = []
+    for p in drop_files(name, src, ws):
+        df = _read_file(name, src, p, pd.read_csv)
+        check_required(name, src, df, str(p))
+        if frames and list(df.columns) != list(frames[0].columns):
+            raise SourceError(f"source {name!r}: drop {str(p)!r} has the columns {list(df.columns)}, unlike the "
+                              f"earlier drops' {list(frames[0].columns)}; fix the file's header (and delimiter) "
+                              "so that every drop has the same columns")
+        frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 def read_json_source(name: str, src: SourceConfig, ws: Workspace) -> pd.DataFrame:
@@ -206,6 +214,10 @@ def extract_source(
     "Read source `name` with the connector of its kind and check its required columns."
     df = CONNECTORS[src.kind](name, src, ws)
     check_required(name, src, df, source_where(src, ws))
+    if df.empty:
+        what = f"`sources.{name}.query`" if src.kind == "sql" and src.query else f"`sources.{name}.location`"
+        raise SourceError(f"source {name!r} ({src.kind}, {source_where(src, ws)}) returned no rows; "
+                          f"check {what} and the data it reads")
     return df
 
 # %% ../nbs/01_collect.ipynb #bd223044

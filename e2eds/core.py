@@ -26,9 +26,9 @@ __all__ = ['DEFAULT_CONFIG_YAML', 'SourceKind', 'Known', 'STAGES', 'E2edsError',
            'DataQualityError', 'LeakageError', 'StageError', 'get_logger', 'configure_logging', 'SourceConfig',
            'ReferenceConfig', 'TimeConfig', 'TargetConfig', 'SplitConfig', 'FeatureConfig', 'LeakageConfig',
            'ModelConfig', 'CostConfig', 'GateConfig', 'EvaluateConfig', 'DeployConfig', 'MonitorConfig',
-           'ValidateConfig', 'Config', 'load_config', 'Workspace', 'hash_frame', 'hash_file', 'write_atomic',
-           'write_json', 'read_json', 'write_parquet', 'new_run_id', 'latest_run', 'Stage', 'open_stage',
-           'setup_mlflow']
+           'ValidateConfig', 'Config', 'default_workspace', 'load_config', 'Workspace', 'hash_frame', 'hash_file',
+           'write_atomic', 'write_json', 'read_json', 'write_parquet', 'new_run_id', 'latest_run', 'Stage',
+           'open_stage', 'setup_mlflow']
 
 # %% ../nbs/00_core.ipynb #bfa19425
 class E2edsError(Exception):
@@ -383,13 +383,18 @@ def _format_errors(err: ValidationError) -> str:
         lines.append(f"  - {loc or '(top)'}: {e['msg']}{got}")
     return "\n".join(lines)
 
+def default_workspace() -> Path:
+    "The current folder; the project folder when that is the `nbs/` folder of an e2eds source tree."
+    cwd = Path.cwd()
+    return cwd.parent if cwd.name == "nbs" and (cwd.parent / "settings.ini").is_file() else cwd
+
 def load_config(
     path: str | os.PathLike | None = None,  # a YAML file; None for the embedded default
     overrides: dict | None = None,  # values merged over the file, by top-level key
 ) -> Config:
     "Read, validate and resolve a project configuration."
     if path is None:
-        text, where, base = DEFAULT_CONFIG_YAML, "the embedded default configuration", Path.cwd()
+        text, where, base = DEFAULT_CONFIG_YAML, "the embedded default configuration", default_workspace()
     else:
         p = Path(path)
         if not p.is_file():
@@ -579,6 +584,8 @@ def setup_mlflow(cfg: Config, experiment: str | None = None):
     "Point MLflow at the workspace's store and select the project's experiment; returns `mlflow`."
     import warnings
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when a kernel has no widgets
+    for name in ("mlflow", "alembic"):  # their INFO lines (creating tables, migrations) are no reader's business
+        logging.getLogger(name).setLevel(logging.WARNING)
     import mlflow
     ws = Workspace(cfg)
     ws.mlflow_dir.mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,8 @@ def check_parameters(
 
 # %% ../nbs/09_pipeline.ipynb #c3def48d
 _EXPORTER, _EXPORTER_LOCK = None, threading.Lock()
+_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+_REMOTE_SCRIPT = re.compile(r'<script src="https?://[^"]*">\s*</script>')
 
 def _exporter():
     "The HTML exporter, made once: its templates take a while to load."
@@ -163,6 +165,10 @@ def render_report(
     nb.cells = _report_cells(nb)
     with _EXPORTER_LOCK:
         body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
+    # the reports hold no mathematics and must read offline: no MathJax, which would also take a pair of
+    # dollar amounts for a formula, and no scripts from the network
+    body = _MATHJAX.sub("", body)
+    body = _REMOTE_SCRIPT.sub("", body)
     if heading:
         body = body.replace("<main>", f"<main>{heading}", 1) if "<main>" in body else body.replace("<body", f"{heading}<body", 1)
     return write_atomic(dest, lambda p: p.write_text(body, encoding="utf-8"))
@@ -215,12 +221,15 @@ class StageResult:
 def _cell_seconds(nb) -> float:
     return sum((c.metadata.get("papermill", {}).get("duration") or 0) for c in nb.cells)
 
-def _failed_cell(nb) -> tuple[int | None, str]:
-    "Index and first line of the first cell whose execution failed."
+def _failed_cell(nb) -> tuple[str | None, str]:
+    "The label of the first cell whose execution failed, as its traceback shows it, and the heading above it."
+    heading = ""
     for i, c in enumerate(nb.cells):
+        if c.cell_type == "markdown" and c.source.lstrip().startswith("#"):
+            heading = c.source.lstrip().splitlines()[0].lstrip("# ").strip()
         if c.cell_type == "code" and c.metadata.get("papermill", {}).get("exception"):
-            first = next((l for l in c.source.splitlines() if l.strip() and not l.startswith("#|")), "")
-            return i, first.strip()[:80]
+            label = f"In[{c.execution_count}]" if c.execution_count else f"#{i}"
+            return label, heading[:80]
     return None, ""
 
 def _kernel_manager_class(log_path: Path):
@@ -367,6 +376,12 @@ def _write_manifest(run: Run, cfg, params: dict, started: dt.datetime, versions:
 
 def _resolve_run_dir(ws: Workspace, stages: list[str], run_id: str | None) -> Path:
     if run_id:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", run_id):
+            raise StageError(f"run id {run_id!r} is not a run folder name (letters, digits, '.', '_', '-')")
+        if stages[0] != "collect" and not (ws.runs / run_id).is_dir():
+            known = sorted(p.name for p in ws.runs.iterdir())[-3:] if ws.runs.is_dir() else []
+            raise StageError(f"no run {run_id!r} in {ws.runs}" + (f"; the latest are {known}" if known else "")
+                             + "; start a new run with e2eds run")
         return ws.runs / run_id
     first = stages[0]
     if first == "collect":
@@ -479,7 +494,7 @@ def run_pipeline(
                 what = f"{type(failure).__name__}: {failure}"
             else:
                 what = "the notebook finished without committing its stage (no stage.commit())"
-            where = f"cell {cell}" + (f" ({line})" if line else "") if cell is not None else "its last cell"
+            where = f"cell {cell}" + (f" under '{line}'" if line else "") if cell is not None else "its last cell"
             res.status, res.error = "failed", f"{src.name}, {where}: {what}"
             run.status = "failed"
             _write_manifest(run, cfg, routed, started, versions)
@@ -488,11 +503,11 @@ def run_pipeline(
             if i < len(stages): starter.shutdown()
             _join_stopping()
             rest = " ".join(s.stage for s in run.stages[i - 1:])
+            again = f"e2eds run{f' --config {cfg.path}' if cfg.path else ''} --run-id {run.run_id} --stages {rest}"
             raise StageError(
                 f"stage {res.stage!r} failed in notebook {src.name}, {where}:\n  {what}\n"
                 f"The executed notebook is kept at {out} and rendered at {res.report}. Earlier outputs and "
-                f"the registered champion are untouched. After fixing the cause, resume with: "
-                f"e2eds run --run-id {run.run_id} --stages {rest}") from failure
+                f"the registered champion are untouched. After fixing the cause, resume with: {again}") from failure
         res.status = "ok"
         _write_manifest(run, cfg, routed, started, versions)
         _log_alerts(stage_dir, ws)
@@ -573,7 +588,7 @@ def build_dashboard(ws: Workspace) -> Path:
                         f'<figcaption>{e(png.parent.parent.name)}: {e(png.stem.replace("_", " "))}</figcaption></figure>')
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>e2eds dashboard</title>'
             f'<style>{_CSS}</style></head><body><h1>e2eds dashboard</h1>'
-            f'<p class="sub">{len(runs)} runs in {e(str(ws.root))} · updated {dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}</p>'
+            f'<p class="sub">{len(runs)} run{"" if len(runs) == 1 else "s"} in {e(str(ws.root))} · updated {dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}</p>'
             f'<table><thead><tr><th>run</th><th>status</th><th>stages</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
             + (f'<h2>Latest run {e(latest["run_id"])}</h2><div class="figs">{"".join(figs)}</div>' if figs else "")
             + "</body></html>")

@@ -107,7 +107,7 @@ def test_failed_stage_leaves_previous_outputs_and_champion(quarter):
     assert proc.returncode == 1
     assert "stage 'evaluate' failed in notebook 06_evaluate.ipynb, cell" in proc.stderr
     assert "no_such_column" in proc.stderr
-    assert f"e2eds run --run-id {run.name} --stages evaluate deploy" in proc.stderr
+    assert f"e2eds run --config {bad} --run-id {run.name} --stages evaluate deploy" in proc.stderr
     assert hashlib.sha256(gate.read_bytes()).hexdigest() == digest, "the last good evaluation must stay"
     assert _champion(ws, cfg) == champion
     assert hashlib.sha256((run / "deploy/stage.json").read_bytes()).hexdigest() == deployed, "deploy must not run"
