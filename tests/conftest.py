@@ -12,9 +12,9 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 E2EDS = [str(Path(sys.executable).parent / "e2eds")]
 
 
-def e2eds(*args, cwd):
-    "Run the e2eds command in `cwd` and return the completed process."
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def e2eds(*args, cwd, env=None):
+    "Run the e2eds command in `cwd`, with `env` added to the environment, and return the completed process."
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run([*E2EDS, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env,
                           timeout=1800)
 

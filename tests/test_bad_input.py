@@ -117,3 +117,28 @@ def test_failed_stage_leaves_previous_outputs_and_champion(quarter):
     assert manifest["status"] == "failed" and manifest["stages"]["evaluate"]["status"] == "failed"
     assert manifest["stages"]["train"]["status"] == "ok", "a continued run keeps the record of earlier stages"
     assert manifest["history"][0]["status"] == "ok"
+
+
+def test_dead_kernel_is_a_failed_stage(quarter, tmp_path):
+    # a stage whose kernel dies (as when the system kills it for memory) fails like any other stage
+    import nbformat
+
+    from conftest import ROOT
+    ws, cfg, _ = quarter
+    nbs = tmp_path / "nbs"
+    shutil.copytree(ROOT / "nbs", nbs)
+    nb = nbformat.read(nbs / "01_collect.ipynb", as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell("#| run\nimport os\nos._exit(9)"))
+    nbformat.write(nb, nbs / "01_collect.ipynb")
+    champion = _champion(ws, cfg)
+    before = _runs(ws)
+    proc = e2eds("run", "--config", cfg, "--stages", "collect", cwd=ws, env={"E2EDS_NOTEBOOKS": str(nbs)})
+    assert proc.returncode == 1
+    assert "stage 'collect' failed in notebook 01_collect.ipynb" in proc.stderr and "DeadKernelError" in proc.stderr
+    (new,) = _runs(ws) - before
+    manifest = json.loads((ws / "runs" / new / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["stages"]["collect"]["status"] == "failed"
+    assert (ws / "runs" / new / "notebooks/01_collect.failed.ipynb").is_file()
+    assert not list((ws / "runs" / new / "notebooks").glob("*.running.ipynb"))
+    assert _champion(ws, cfg) == champion
