@@ -150,6 +150,7 @@ def test_predictions_carry_model_version_and_run(quarter):
     assert (preds.model_version.astype(str) == str(dep["champion_version"])).all()
     assert (preds.model_run_id == dep["champion_run_id"]).all() and len(dep["champion_run_id"]) == 32
     assert (preds.run_id == run.name).all()
+    assert dep["champion_trained_in"] == run.name  # monitor measures drift against this run's training months
 
 
 def test_drift_is_computed_for_each_scored_month(quarter):
