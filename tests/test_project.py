@@ -67,9 +67,8 @@ def test_ci_runs_the_quickstart_test_command():
     block = readme.split("## Quickstart", 1)[1].split("```")[1].splitlines()[1:]
     assert len(block) == 2, f"the Quickstart block must have exactly two lines, has {block}"
     assert block[0].endswith("e2eds run") and block[1].endswith("pytest")
-    ci = subprocess.run(["bash", "-c", "awk '/^## Quickstart/{q=1} q && /^```/{n++; next} q && n==1{print}' README.md | sed -n 2p"],
-                        cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    assert ci == block[1] and "README.md" in (ROOT / ".ci/run").read_text()
+    ci = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()]
+    assert block[1] in ci, ".ci/run must run the README's test command as written"
 
 
 def test_cli_help_explains_run():
