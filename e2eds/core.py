@@ -494,12 +494,17 @@ def new_run_id() -> str:
     "A sortable, unique run id: UTC time and a short random suffix."
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
 
-def latest_run(ws: Workspace, having: str | None = None) -> Path | None:
+def latest_run(
+    ws: Workspace,  # the workspace
+    having: str | None = None,  # only runs that have this stage committed
+    excluding: str | os.PathLike | None = None,  # a run folder to leave out, such as the current one
+) -> Path | None:
     "The newest run folder of `ws`, optionally the newest that has stage `having` committed."
     if not ws.runs.is_dir(): return None
+    skip = Path(excluding).resolve() if excluding else None
     runs = sorted((p for p in ws.runs.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
     for r in runs:
-        if having is None or (r / having / "stage.json").is_file(): return r
+        if r.resolve() != skip and (having is None or (r / having / "stage.json").is_file()): return r
     return None
 
 # %% ../nbs/00_core.ipynb #dc0f3949
@@ -583,7 +588,9 @@ def open_stage(
 def setup_mlflow(cfg: Config, experiment: str | None = None):
     "Point MLflow at the workspace's store and select the project's experiment; returns `mlflow`."
     import warnings
-    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, when a kernel has no widgets
+    # MLflow's progress bars: a batch run has no terminal to draw them on, nor widgets in its kernel
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore", message="IProgress not found")
     for name in ("mlflow", "alembic"):  # their INFO lines (creating tables, migrations) are no reader's business
         logging.getLogger(name).setLevel(logging.WARNING)
     import mlflow

@@ -16,10 +16,11 @@ from .core import CostConfig, StageError, get_logger
 from .train import categories_as_strings, score_metrics
 
 # %% auto #0
-__all__ = ['log', 'THRESHOLDS', 'LOWER_IS_BETTER', 'cost_values', 'expected_cost', 'cost_curve', 'policy_costs', 'cost_scorer',
-           'choose_threshold', 'confusion', 'model_report', 'slice_metrics', 'worst_slices', 'importance_table',
-           'worst_misses', 'complexity_verdict', 'beats', 'champion_mismatch', 'gate_decision', 'load_champion',
-           'baseline_metric', 'score_champion', 'plot_calibration', 'plot_cost_curves', 'plot_importance']
+__all__ = ['log', 'THRESHOLDS', 'LOWER_IS_BETTER', 'cost_values', 'expected_cost', 'cost_curve', 'policy_costs',
+           'trivial_threshold', 'cost_scorer', 'choose_threshold', 'confusion', 'model_report', 'slice_metrics',
+           'worst_slices', 'importance_table', 'worst_misses', 'complexity_verdict', 'beats', 'champion_mismatch',
+           'gate_decision', 'load_champion', 'baseline_metric', 'score_champion', 'plot_calibration',
+           'plot_cost_curves', 'plot_importance']
 
 # %% ../nbs/06_evaluate.ipynb #e15df50e
 log = get_logger("evaluate")
@@ -76,6 +77,11 @@ def policy_costs(
 # %% ../nbs/06_evaluate.ipynb #dc865452
 THRESHOLDS = np.round(np.arange(1, 200) / 200, 3)  # the grid of decision thresholds
 
+def trivial_threshold(y, costs: CostConfig | dict) -> float:
+    "The threshold of the cheaper trivial policy on `y`: 0 (act on all) or 1 (act on none)."
+    pol = policy_costs(np.asarray(y), costs)
+    return 0.0 if pol["act_on_all"] <= pol["act_on_none"] else 1.0
+
 def cost_scorer(costs: CostConfig | dict):
     "A scikit-learn scorer of the expected cost per flight (negated: greater is better)."
     return make_scorer(expected_cost, greater_is_better=False, costs=cost_values(costs))
@@ -91,9 +97,7 @@ def choose_threshold(
     y = np.asarray(y)
     p = model.predict_proba(X)[:, 1]
     if np.ptp(p) == 0:  # constant scores: act on all or on none
-        pol = policy_costs(y, costs)
-        threshold = 0.0 if pol["act_on_all"] <= pol["act_on_none"] else 1.0
-        return threshold, cost_curve(y, p, thresholds, costs)
+        return trivial_threshold(y, costs), cost_curve(y, p, thresholds, costs)
     tuned = TunedThresholdClassifierCV(model, scoring=cost_scorer(costs), response_method="predict_proba",
                                        thresholds=thresholds, cv="prefit", refit=False,
                                        store_cv_results=True)
@@ -126,7 +130,7 @@ def model_report(
 
 # %% ../nbs/06_evaluate.ipynb #667f4126
 def _auc_pair(g: pd.DataFrame) -> pd.Series:
-    m = score_metrics(g.y, g.p) if g.y.nunique() == 2 else {"roc_auc": np.nan, "pr_auc": np.nan}
+    m = score_metrics(g.y, g.p)  # NaN AUCs for a slice with one class
     return pd.Series({"rows": len(g), "base_rate": g.y.mean(), "roc_auc": m["roc_auc"],
                       "pr_auc": m["pr_auc"], "mean_score": g.p.mean()})
 
@@ -336,8 +340,7 @@ def baseline_metric(
     dummy = next((r for r in reports.values() if r.get("kind") == "dummy"), None)
     if dummy is not None:
         return dummy[metric]
-    pol = policy_costs(y_valid, costs)
-    threshold = 0.0 if pol["act_on_all"] <= pol["act_on_none"] else 1.0
+    threshold = trivial_threshold(y_valid, costs)
     return model_report(y_test, np.full(len(y_test), np.mean(y_valid)), threshold, costs)[metric]
 
 def score_champion(

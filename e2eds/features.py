@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from .core import Config, ConfigError, DataQualityError, FeatureConfig, LeakageError, SplitConfig, get_logger
 
@@ -85,16 +86,12 @@ KNOWN_ORDER = ["schedule", "prediction_time", "departure", "arrival"]
 
 def roc_auc(
     y: np.ndarray,  # 0/1 outcomes
-    score: np.ndarray,  # a score per row; ties share their rank
+    score: np.ndarray,  # a score per row; ties count half
 ) -> float:
     "ROC AUC of `score` for `y`; NaN when `y` has a single class."
     y = np.asarray(y).astype(bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0: return float("nan")
-    _, inverse, counts = np.unique(np.asarray(score, dtype="float64"), return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    ranks = ((ends - counts + 1 + ends) / 2)[inverse.ravel()]  # tied scores share their mean rank
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    if y.all() or not y.any(): return float("nan")
+    return float(roc_auc_score(y, np.asarray(score, dtype="float64")))
 
 def single_feature_auc(
     x: pd.Series,  # the feature's values

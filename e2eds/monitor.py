@@ -10,9 +10,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss
 
 from .core import MonitorConfig, StageError, get_logger
+from .train import score_metrics
 from .validate import compute_baseline, psi
 
 log = get_logger("monitor")
@@ -99,11 +100,10 @@ def performance(
 ) -> dict:
     "Rows, base rate, mean score, ROC AUC, PR AUC, Brier score and calibration gap of scored outcomes."
     y, s = frame[target].to_numpy(int), frame["score"].to_numpy(float)
-    both = 0 < y.sum() < len(y)
+    m = score_metrics(y, s)
     return {"rows": len(y), "base_rate": float(y.mean()), "mean_score": float(s.mean()),
-            "roc_auc": float(roc_auc_score(y, s)) if both else np.nan,
-            "pr_auc": float(average_precision_score(y, s)) if both else np.nan,
-            "brier": float(brier_score_loss(y, s)), "calibration_gap": float(s.mean() - y.mean())}
+            "roc_auc": m["roc_auc"], "pr_auc": m["pr_auc"], "brier": m["brier"],
+            "calibration_gap": float(s.mean() - y.mean())}
 
 # %% ../nbs/08_monitor.ipynb #c459ea8d
 def _points(share: float, sign: bool = True) -> str:

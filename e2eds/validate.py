@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .core import (DataQualityError, ParameterError, ReferenceConfig, SourceConfig, StageError,
-                        Workspace, get_logger, hash_frame, read_json, write_atomic, write_json)
+                        Workspace, get_logger, hash_frame, latest_run, read_json, write_atomic, write_json)
 
 log = get_logger("validate")
 
@@ -374,12 +374,8 @@ def previous_validation(
     run_dir: str | os.PathLike,  # the current run, left out
 ) -> Path | None:
     "The validate folder of the latest other run of `ws` that has one."
-    if not ws.runs.is_dir(): return None
-    current = Path(run_dir).resolve()
-    runs = sorted((p for p in ws.runs.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  reverse=True)
-    return next((r / "validate" for r in runs
-                 if r.resolve() != current and (r / "validate" / "stage.json").is_file()), None)
+    run = latest_run(ws, having="validate", excluding=run_dir)
+    return run / "validate" if run else None
 
 # %% ../nbs/02_validate.ipynb #129d92d5
 def timestamp_columns(
